@@ -1,0 +1,134 @@
+"""Sending commands and awaiting their replies, many at once.
+
+FastStream's ``broker.request`` holds one lock per broker and opens a reply
+consumer per request, so a process can only have one command in flight.
+``CommandClient`` keeps a single consumer on RabbitMQ's direct reply-to
+pseudo-queue and matches each reply to its waiting future by correlation id.
+
+Every command is sent with a timeout, and the same value as the message's
+expiration plus an ``x-deadline`` header: a command nobody picked up in time
+expires in its queue, and one picked up late is dropped by the consumer
+(bus.consumer), so it is never executed after its caller gave up.
+"""
+
+import asyncio
+import time
+from typing import Any, TypeVar
+from uuid import uuid4
+
+import aio_pika
+import structlog
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractIncomingMessage,
+    AbstractRobustConnection,
+)
+from pydantic import BaseModel
+
+from bus.consumer import DEADLINE_HEADER
+from bus.correlation import HEADER as CORRELATION_HEADER
+from bus.correlation import current_correlation_id
+from bus.messages import Command
+from bus.replies import Reply
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T", bound=BaseModel)
+
+REPLY_TO = "amq.rabbitmq.reply-to"
+
+
+class CommandFailed(Exception):
+    """The command got no reply: nobody took it, or it took too long."""
+
+
+class CommandTimeout(CommandFailed):
+    """No reply within the timeout; the command will not run later."""
+
+
+class CommandClient:
+    """A request/reply client for commands; safe to share across tasks."""
+
+    def __init__(self, amqp_url: str, *, default_timeout: float = 5.0) -> None:
+        self._url = amqp_url
+        self._default_timeout = default_timeout
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._pending: dict[str, asyncio.Future[bytes]] = {}
+
+    async def connect(self) -> None:
+        self._connection = await aio_pika.connect_robust(self._url)
+        # No publisher confirms: the reply is the confirmation, and a confirm
+        # would add a round trip to every command.
+        channel = await self._connection.channel(publisher_confirms=False)
+        queue = await channel.get_queue(REPLY_TO, ensure=False)
+        await queue.consume(self._on_reply, no_ack=True)
+        self._channel = channel
+
+    async def close(self) -> None:
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
+
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None and not self._connection.is_closed
+
+    async def send(
+        self,
+        command: Command,
+        result: type[T],
+        *,
+        timeout: float | None = None,
+    ) -> Reply[T]:
+        """Send ``command`` and return its reply (a result or an error).
+
+        Raises ``CommandTimeout`` when no reply came in time (the command's
+        context is down, overloaded, or was never started); error replies are
+        returned, not raised.
+        """
+        body = await self.send_raw(
+            command.name, command.model_dump_json().encode(), timeout=timeout
+        )
+        return Reply[result].model_validate_json(body)  # type: ignore[valid-type]
+
+    async def send_raw(
+        self, queue: str, body: bytes, *, timeout: float | None = None
+    ) -> bytes:
+        if self._channel is None:
+            raise CommandFailed("the command client is not connected")
+        timeout = timeout if timeout is not None else self._default_timeout
+        request_id = uuid4().hex
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        headers: dict[str, Any] = {
+            CORRELATION_HEADER: current_correlation_id(),
+            DEADLINE_HEADER: int((time.time() + timeout) * 1000),
+        }
+        message = aio_pika.Message(
+            body,
+            content_type="application/json",
+            correlation_id=request_id,
+            reply_to=REPLY_TO,
+            expiration=timeout,
+            headers=headers,
+            message_id=request_id,
+        )
+        try:
+            await self._channel.default_exchange.publish(
+                message, routing_key=queue, mandatory=False, timeout=timeout
+            )
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            log.warning("command.timed_out", command=queue, timeout_s=timeout)
+            raise CommandTimeout(f"{queue} got no reply within {timeout}s") from None
+        finally:
+            self._pending.pop(request_id, None)
+
+    async def _on_reply(self, message: AbstractIncomingMessage) -> None:
+        future = self._pending.get(message.correlation_id or "")
+        if future is not None and not future.done():
+            future.set_result(message.body)

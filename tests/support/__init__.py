@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites: where the services are, queue clean-up."""
