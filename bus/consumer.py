@@ -24,6 +24,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from inspect import Parameter
 from types import TracebackType
 from typing import Any, Final
 
@@ -73,11 +74,37 @@ class RetryPolicy:
         return float(min(self.base_delay * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS))
 
 
-def validation_details(error: ValidationError) -> list[FieldError]:
-    return [
-        FieldError(loc=list(item["loc"]), msg=item["msg"], type=item["type"])
-        for item in error.errors(include_url=False, include_input=False)
-    ]
+def validation_details(
+    error: ValidationError, *, argument: str | None = None
+) -> list[FieldError]:
+    """The caller-facing field errors of ``error``, without the offending input.
+
+    FastStream validates a one-argument handler's body as that argument, so
+    each path starts with the argument's name (``command.email``); passing it
+    as ``argument`` drops it, leaving paths into the body the caller sent.
+    """
+    details = []
+    for item in error.errors(include_url=False, include_input=False):
+        loc = list(item["loc"])
+        if argument is not None and loc[:1] == [argument]:
+            loc = loc[1:]
+        details.append(FieldError(loc=loc, msg=item["msg"], type=item["type"]))
+    return details
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line about ``exc`` for logs and dead-letter headers.
+
+    A validation error is described by its paths and messages only: its usual
+    text repeats the input, which may be a password.
+    """
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(map(str, item['loc']))}: {item['msg']}"
+            for item in exc.errors(include_url=False, include_input=False)
+        )
+        return f"ValidationError: {problems}"[:1000]
+    return "".join(traceback.format_exception_only(exc)).strip()[:1000]
 
 
 def deadline_passed(headers: dict[str, Any], now_ms: float | None = None) -> bool:
@@ -104,6 +131,7 @@ class ReliableConsumer(BaseMiddleware):
         self._publisher = publisher
         self._policy = policy
         self._message: StreamMessage[Any] | None = None
+        self._handled = False
 
     # -- where each failure goes --------------------------------------------
 
@@ -123,10 +151,11 @@ class ReliableConsumer(BaseMiddleware):
         except HandlerException:
             raise
         except Exception as exc:
-            if msg.reply_to:
-                return self._reply(await self._answer_failed_command(exc))
-            await self._settle_failed_event(exc)
-            raise AckMessage() from exc
+            if not msg.reply_to:
+                await self._settle_failed_event(exc)
+                raise AckMessage() from exc
+            result = await self._answer_failed_command(exc)
+        self._handled = True
         return self._reply(result) if msg.reply_to else result
 
     @staticmethod
@@ -147,20 +176,36 @@ class ReliableConsumer(BaseMiddleware):
             return False
         if not isinstance(exc_val, Exception):
             return False  # cancellation and the like: leave it to FastStream
-        # The body could not be parsed before any handler ran.
-        await self._dead_letter(exc_val, reason="malformed message")
-        return True  # the outer acknowledgement middleware acks the original
+        if self._message is None:
+            # The body could not be parsed before any handler ran.
+            await self._dead_letter(exc_val, reason="malformed message")
+            return True  # the outer acknowledgement middleware acks the original
+        if self._handled:
+            # Only publishing the handler's result (a command's reply) failed.
+            # The effect is done, so the message is acknowledged rather than
+            # dead-lettered (a replay would repeat the effect); a command's
+            # caller sees a timeout.
+            log.error(
+                "message.reply_failed",
+                queue=self._queue_name(),
+                error=describe_error(exc_val),
+            )
+            return True
+        # Retrying or dead-lettering the message failed (the publisher lost
+        # RabbitMQ): FastStream rejects it, and the queue's own dead-lettering
+        # keeps it.
+        return False
 
     async def _answer_failed_command(self, exc: Exception) -> dict[str, Any]:
         if isinstance(exc, CommandError):
             info = exc.info
         elif isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
             info = ErrorInfo(code=ErrorCode.INVALID, message="the body is not JSON")
-        elif isinstance(exc, ValidationError):
+        elif isinstance(exc, ValidationError) and self._is_refused_body(exc):
             info = ErrorInfo(
                 code=ErrorCode.INVALID,
                 message="the command is invalid",
-                details=validation_details(exc),
+                details=validation_details(exc, argument=self._body_argument()),
             )
         else:
             log.error("command.failed", queue=self._queue_name(), exc_info=exc)
@@ -198,6 +243,30 @@ class ReliableConsumer(BaseMiddleware):
         handler = self.context.get("handler_")
         return str(handler.queue.name) if handler is not None else "unknown"
 
+    def _handler_calls(self) -> list[Any]:
+        return list(getattr(self.context.get("handler_"), "calls", ()))
+
+    def _is_refused_body(self, exc: ValidationError) -> bool:
+        """Whether FastStream refused the body, rather than the handler failing.
+
+        FastStream validates the body against the handler's signature in a
+        model named after the handler. A validation error of any other model
+        is the handler's own bug, not the caller's bad input.
+        """
+        return any(call.name == exc.title for call in self._handler_calls())
+
+    def _body_argument(self) -> str | None:
+        """The argument the handler receives the whole body as, if it has one.
+
+        Mirrors FastStream's rule: a handler with a single (non-variadic)
+        parameter gets the decoded body as that parameter.
+        """
+        for call in self._handler_calls():
+            params = getattr(call.dependant, "flat_params", None) or []
+            if len(params) == 1 and params[0].kind is not Parameter.VAR_POSITIONAL:
+                return str(params[0].field_name)
+        return None
+
     def _raw_headers(self) -> dict[str, Any]:
         return dict(getattr(self.msg, "headers", None) or {})
 
@@ -209,7 +278,7 @@ class ReliableConsumer(BaseMiddleware):
         return retried + redelivered + 1
 
     async def _dead_letter(self, exc: BaseException, *, reason: str) -> None:
-        detail = "".join(traceback.format_exception_only(exc)).strip()[:1000]
+        detail = describe_error(exc)
         log.error(
             "message.dead_lettered",
             queue=self._queue_name(),

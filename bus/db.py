@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import Session
+from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -57,7 +57,8 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     """A session factory with a Session class of its own.
 
     The class is private to this factory so that listeners (the outbox relay's
-    after-commit hook) fire for its sessions only.
+    after-commit hook) fire for its sessions only. It derives from SQLModel's
+    Session, whose ``exec`` the async session calls.
     """
     session_class = type("ContextSession", (Session,), {})
     return async_sessionmaker(
@@ -81,7 +82,8 @@ async def ensure_database(url: str) -> bool:
     if not name or not name.replace("_", "").isalnum():
         raise ValueError("database names are letters, digits and underscores")
     postgres = target.get_backend_name() == "postgresql"
-    server = target.set(database="postgres" if postgres else None)
+    # URL.set ignores None, so MariaDB's "no database" is the empty name.
+    server = target.set(database="postgres" if postgres else "")
     engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:

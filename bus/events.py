@@ -13,12 +13,16 @@ from pydantic import EmailStr, Field
 
 from bus.messages import Event, Role
 
+EVENT_TYPE = "The event's name, equal to its exchange."
+
 
 class UserCreated(Event):
     """A user account was registered (or seeded)."""
 
     name: ClassVar[str] = "user.created"
-    event_type: Literal["user.created"] = "user.created"
+    event_type: Literal["user.created"] = Field(
+        default="user.created", description=EVENT_TYPE
+    )
     user_id: UUID = Field(description="Id of the new user.")
     email: EmailStr = Field(description="The user's normalised email address.")
     full_name: str | None = Field(description="The user's full name, if given.")
@@ -29,7 +33,9 @@ class UserUpdated(Event):
     """A user's profile, credentials or role changed."""
 
     name: ClassVar[str] = "user.updated"
-    event_type: Literal["user.updated"] = "user.updated"
+    event_type: Literal["user.updated"] = Field(
+        default="user.updated", description=EVENT_TYPE
+    )
     user_id: UUID = Field(description="Id of the changed user.")
     email: EmailStr = Field(description="The user's email address after the change.")
     full_name: str | None = Field(description="The user's full name after the change.")
@@ -44,7 +50,9 @@ class UserDeleted(Event):
     """A user account was deleted; every context forgets what it kept of it."""
 
     name: ClassVar[str] = "user.deleted"
-    event_type: Literal["user.deleted"] = "user.deleted"
+    event_type: Literal["user.deleted"] = Field(
+        default="user.deleted", description=EVENT_TYPE
+    )
     user_id: UUID = Field(description="Id of the deleted user.")
 
 
@@ -52,7 +60,9 @@ class TokenRevoked(Event):
     """An access token was revoked before its expiry (logout)."""
 
     name: ClassVar[str] = "token.revoked"
-    event_type: Literal["token.revoked"] = "token.revoked"
+    event_type: Literal["token.revoked"] = Field(
+        default="token.revoked", description=EVENT_TYPE
+    )
     jti: str = Field(description="The revoked token's unique id (its `jti` claim).")
     user_id: UUID = Field(description="Owner of the revoked token.")
     expires_at: datetime = Field(
@@ -65,7 +75,9 @@ class InvoicePaid(Event):
     """The billing service recorded the payment of an invoice."""
 
     name: ClassVar[str] = "invoice.paid"
-    event_type: Literal["invoice.paid"] = "invoice.paid"
+    event_type: Literal["invoice.paid"] = Field(
+        default="invoice.paid", description=EVENT_TYPE
+    )
     invoice_id: str = Field(description="Billing's id of the paid invoice.")
     user_id: UUID = Field(description="The user who paid.")
     amount: Decimal = Field(description="Amount paid, in the invoice's currency.")
@@ -79,7 +91,9 @@ class EmailSent(Event):
     """An email left for the SMTP server and was accepted by it."""
 
     name: ClassVar[str] = "email.sent"
-    event_type: Literal["email.sent"] = "email.sent"
+    event_type: Literal["email.sent"] = Field(
+        default="email.sent", description=EVENT_TYPE
+    )
     email_id: UUID = Field(description="Id of the email in the email log.")
     user_id: UUID = Field(description="The user the email was for.")
     to_email: EmailStr = Field(description="Recipient address.")
@@ -91,7 +105,9 @@ class EmailFailed(Event):
     """An email could not be delivered after every retry."""
 
     name: ClassVar[str] = "email.failed"
-    event_type: Literal["email.failed"] = "email.failed"
+    event_type: Literal["email.failed"] = Field(
+        default="email.failed", description=EVENT_TYPE
+    )
     email_id: UUID = Field(description="Id of the email in the email log.")
     user_id: UUID = Field(description="The user the email was for.")
     to_email: EmailStr = Field(description="Recipient address.")

@@ -19,13 +19,15 @@ IDENTITY_HEADERS = (USER_ID_HEADER, ROLE_HEADER)
 
 
 def caller(
-    user_id: Annotated[UUID | None, Header(alias=USER_ID_HEADER)] = None,
-    role: Annotated[Role | None, Header(alias=ROLE_HEADER)] = None,
+    # Not named user_id: FastAPI takes any dependency parameter named like a
+    # path parameter (``/users/{user_id}``) for that path parameter.
+    caller_id: Annotated[UUID | None, Header(alias=USER_ID_HEADER)] = None,
+    caller_role: Annotated[Role | None, Header(alias=ROLE_HEADER)] = None,
 ) -> Actor:
     """The authenticated caller; 401 when the gateway passed no identity."""
-    if user_id is None or role is None:
+    if caller_id is None or caller_role is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "authentication required")
-    return Actor(user_id=user_id, role=role)
+    return Actor(user_id=caller_id, role=caller_role)
 
 
 Caller = Annotated[Actor, Depends(caller)]

@@ -91,6 +91,8 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        # When the earliest row that failed to publish is due again.
+        self._retry_due: datetime | None = None
         session_class = sessions.kw["sync_session_class"]
         sa_event.listen(session_class, "after_commit", self._after_commit)
 
@@ -104,6 +106,7 @@ class OutboxRelay:
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self, timeout: float = 10.0) -> None:
@@ -123,8 +126,8 @@ class OutboxRelay:
             log.warning("outbox.stop_timed_out")
 
     async def _run(self) -> None:
-        self._stopping = False
         while not self._stopping:
+            self._retry_due = None
             try:
                 while (
                     not self._stopping and await self.relay_once() == self._batch_size
@@ -134,8 +137,19 @@ class OutboxRelay:
                 # Database unreachable: keep the process alive and sweep later.
                 log.exception("outbox.sweep_failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                await asyncio.wait_for(self._wake.wait(), self._idle_timeout())
             self._wake.clear()
+
+    def _idle_timeout(self) -> float:
+        """Seconds until the next sweep: a commit wakes the relay sooner.
+
+        Rows that failed to publish (RabbitMQ down) are retried when their
+        back-off ends, however long the poll interval is.
+        """
+        if self._retry_due is None:
+            return self._poll_interval
+        due_in = (self._retry_due - _now()).total_seconds()
+        return min(self._poll_interval, max(due_in, 0.0))
 
     async def relay_once(self) -> int:
         """Claim one batch of due rows, publish them, and record the outcome.
@@ -143,13 +157,23 @@ class OutboxRelay:
         Returns how many rows were claimed.
         """
         async with self._sessions() as session, session.begin():
+            # MariaDB's default REPEATABLE READ would add gap locks to the
+            # claim, and every transaction staging an event would wait for
+            # this batch to be published. (PostgreSQL's default is this one.)
+            await session.connection(
+                execution_options={"isolation_level": "READ COMMITTED"}
+            )
             now = _now()
             rows = (
                 await session.exec(
                     select(OutboxMessage)
                     .where(col(OutboxMessage.published_at).is_(None))
                     .where(col(OutboxMessage.next_attempt_at) <= now)
-                    .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
+                    # The order of ix_outbox_pending: the scan stops after one
+                    # batch, so only that batch is locked and other relays
+                    # claim the next. A row's first attempt is due when it was
+                    # staged, so events still go out in the order they happened.
+                    .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
                     .limit(self._batch_size)
                     .with_for_update(skip_locked=True)
                 )
@@ -167,6 +191,8 @@ class OutboxRelay:
                     row.attempts += 1
                     delay = min(timedelta(seconds=0.2 * 2**row.attempts), MAX_BACKOFF)
                     row.next_attempt_at = published_at + delay
+                    if self._retry_due is None or row.next_attempt_at < self._retry_due:
+                        self._retry_due = row.next_attempt_at
                     row.last_error = repr(outcome)[:500]
                     log.warning(
                         "outbox.publish_failed",

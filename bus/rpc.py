@@ -66,8 +66,12 @@ class CommandClient:
         self._channel = channel
 
     async def close(self) -> None:
+        # Fail the commands in flight rather than cancel them: a cancellation
+        # would read, in each caller, as its own task being cancelled.
+        closed = CommandFailed("the command client closed before the reply came")
         for future in self._pending.values():
-            future.cancel()
+            if not future.done():
+                future.set_exception(closed)
         self._pending.clear()
         if self._connection is not None:
             await self._connection.close()
@@ -118,10 +122,13 @@ class CommandClient:
             message_id=request_id,
         )
         try:
-            await self._channel.default_exchange.publish(
-                message, routing_key=queue, mandatory=False, timeout=timeout
-            )
-            return await asyncio.wait_for(future, timeout)
+            # One budget for sending and answering: the caller waits at most
+            # ``timeout``, as the deadline the consumer checks says.
+            async with asyncio.timeout(timeout):
+                await self._channel.default_exchange.publish(
+                    message, routing_key=queue, mandatory=False
+                )
+                return await future
         except TimeoutError:
             log.warning("command.timed_out", command=queue, timeout_s=timeout)
             raise CommandTimeout(f"{queue} got no reply within {timeout}s") from None

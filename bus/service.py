@@ -8,7 +8,7 @@ finish the message in hand.
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -103,17 +103,7 @@ class ServiceRuntime:
 
     async def readiness(self) -> dict[str, str]:
         """Each dependency's state: "ok", or why it is not."""
-
-        async def run(check: Check) -> str:
-            try:
-                await asyncio.wait_for(check(), READINESS_TIMEOUT)
-            except Exception as exc:
-                return f"unavailable: {type(exc).__name__}"
-            return "ok"
-
-        names = list(self.checks)
-        results = await asyncio.gather(*(run(self.checks[name]) for name in names))
-        return dict(zip(names, results, strict=True))
+        return await run_checks(self.checks)
 
     async def _check_rabbitmq(self) -> None:
         if not await self.broker.ping(timeout=READINESS_TIMEOUT):
@@ -127,6 +117,21 @@ class ServiceRuntime:
 
     def health_router(self) -> APIRouter:
         return health_router(self.readiness)
+
+
+async def run_checks(checks: Mapping[str, Check]) -> dict[str, str]:
+    """Run readiness checks at once: "ok", or why a dependency is not ready."""
+
+    async def run(check: Check) -> str:
+        try:
+            await asyncio.wait_for(check(), READINESS_TIMEOUT)
+        except Exception as exc:
+            return f"unavailable: {type(exc).__name__}"
+        return "ok"
+
+    names = list(checks)
+    results = await asyncio.gather(*(run(checks[name]) for name in names))
+    return dict(zip(names, results, strict=True))
 
 
 def health_router(readiness: Callable[[], Awaitable[dict[str, str]]]) -> APIRouter:

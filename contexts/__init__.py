@@ -1,0 +1,1 @@
+"""The bounded contexts of StreamFlow, one package each."""

@@ -1,0 +1,1 @@
+"""The auth context: tokens, sessions and signing keys (PostgreSQL)."""

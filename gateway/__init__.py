@@ -1,0 +1,1 @@
+"""The public API gateway: authenticates callers, sends commands, proxies reads."""

@@ -1,0 +1,1 @@
+"""Deployment, scripts and tooling around the StreamFlow services."""

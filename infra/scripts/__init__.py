@@ -1,0 +1,1 @@
+"""Command-line scripts: run the stack, generate documents."""
