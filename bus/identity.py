@@ -1,5 +1,8 @@
 """Who is calling: the identity the gateway passes to the contexts over HTTP.
 
+The dependencies are ``async`` on purpose: FastAPI runs a plain function in
+its thread pool, which costs more than the read it guards.
+
 The gateway authenticates the access token, drops any identity headers the
 client sent, and sets these two. A context trusts them because only the
 gateway reaches it (the contexts listen on an internal network); a context
@@ -18,7 +21,7 @@ ROLE_HEADER = "x-user-role"
 IDENTITY_HEADERS = (USER_ID_HEADER, ROLE_HEADER)
 
 
-def caller(
+async def caller(
     # Not named user_id: FastAPI takes any dependency parameter named like a
     # path parameter (``/users/{user_id}``) for that path parameter.
     caller_id: Annotated[UUID | None, Header(alias=USER_ID_HEADER)] = None,
@@ -33,7 +36,7 @@ def caller(
 Caller = Annotated[Actor, Depends(caller)]
 
 
-def require_admin(actor: Caller) -> Actor:
+async def require_admin(actor: Caller) -> Actor:
     if actor.role is not Role.ADMIN:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "admins only")
     return actor

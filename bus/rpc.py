@@ -23,6 +23,7 @@ from aio_pika.abc import (
     AbstractIncomingMessage,
     AbstractRobustConnection,
 )
+from aio_pika.exceptions import AMQPError, ChannelInvalidStateError
 from pydantic import BaseModel
 
 from bus.consumer import DEADLINE_HEADER
@@ -46,6 +47,15 @@ class CommandTimeout(CommandFailed):
     """No reply within the timeout; the command will not run later."""
 
 
+class BrokerUnavailable(CommandFailed):
+    """RabbitMQ cannot be reached, so the command was not sent."""
+
+
+# What aio-pika raises for a publish while the connection is down or being
+# restored; the caller sees one exception for all of them.
+_BROKER_ERRORS = (AMQPError, ChannelInvalidStateError, ConnectionError)
+
+
 class CommandClient:
     """A request/reply client for commands; safe to share across tasks."""
 
@@ -58,6 +68,11 @@ class CommandClient:
 
     async def connect(self) -> None:
         self._connection = await aio_pika.connect_robust(self._url)
+        self._connection.reconnect_callbacks.add(self._on_reconnect)
+        await self._open_channel()
+
+    async def _open_channel(self) -> None:
+        assert self._connection is not None
         # No publisher confirms: the reply is the confirmation, and a confirm
         # would add a round trip to every command.
         channel = await self._connection.channel(publisher_confirms=False)
@@ -65,14 +80,25 @@ class CommandClient:
         await queue.consume(self._on_reply, no_ack=True)
         self._channel = channel
 
+    async def _on_reconnect(self, *_: Any) -> None:
+        """Consume the reply pseudo-queue again on a fresh channel.
+
+        The robust connection restores channels, but not a consumer on the
+        direct reply-to pseudo-queue, which is not a real queue. Replies to
+        commands sent before the outage can no longer arrive: those callers
+        get ``BrokerUnavailable`` now rather than a timeout later.
+        """
+        previous, self._channel = self._channel, None
+        self._fail_pending(BrokerUnavailable("RabbitMQ reconnected before the reply"))
+        if previous is not None and not previous.is_closed:
+            await previous.close()
+        await self._open_channel()
+        log.info("command_client.reconnected")
+
     async def close(self) -> None:
         # Fail the commands in flight rather than cancel them: a cancellation
         # would read, in each caller, as its own task being cancelled.
-        closed = CommandFailed("the command client closed before the reply came")
-        for future in self._pending.values():
-            if not future.done():
-                future.set_exception(closed)
-        self._pending.clear()
+        self._fail_pending(CommandFailed("the client closed before the reply came"))
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
@@ -91,8 +117,9 @@ class CommandClient:
         """Send ``command`` and return its reply (a result or an error).
 
         Raises ``CommandTimeout`` when no reply came in time (the command's
-        context is down, overloaded, or was never started); error replies are
-        returned, not raised.
+        context is down, overloaded, or was never started) and
+        ``BrokerUnavailable`` when RabbitMQ cannot be reached; error replies
+        are returned, not raised.
         """
         body = await self.send_raw(
             command.name, command.model_dump_json().encode(), timeout=timeout
@@ -103,7 +130,7 @@ class CommandClient:
         self, queue: str, body: bytes, *, timeout: float | None = None
     ) -> bytes:
         if self._channel is None:
-            raise CommandFailed("the command client is not connected")
+            raise BrokerUnavailable("the command client is not connected")
         timeout = timeout if timeout is not None else self._default_timeout
         request_id = uuid4().hex
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
@@ -132,8 +159,18 @@ class CommandClient:
         except TimeoutError:
             log.warning("command.timed_out", command=queue, timeout_s=timeout)
             raise CommandTimeout(f"{queue} got no reply within {timeout}s") from None
+        except _BROKER_ERRORS as exc:
+            raise BrokerUnavailable(
+                f"{queue} was not sent: {type(exc).__name__}"
+            ) from exc
         finally:
             self._pending.pop(request_id, None)
+
+    def _fail_pending(self, error: CommandFailed) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(error)
+        self._pending.clear()
 
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
         future = self._pending.get(message.correlation_id or "")

@@ -9,7 +9,6 @@ message's expiration and deadline); a broker that cannot be reached becomes
 from typing import Protocol, TypeVar
 
 import structlog
-from aio_pika.exceptions import AMQPError, ChannelInvalidStateError
 from pydantic import BaseModel, ValidationError
 
 from bus.messages import Command
@@ -47,7 +46,7 @@ async def execute(client: CommandSender, command: Command, result: type[T]) -> T
     except ValidationError:
         log.error("gateway.command.bad_reply", command=command.name)
         raise ApiError(502, f"The {context} service answered badly.") from None
-    except (CommandFailed, AMQPError, ChannelInvalidStateError, ConnectionError) as exc:
+    except CommandFailed as exc:
         log.warning(
             "gateway.command.unsent",
             command=command.name,

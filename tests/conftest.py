@@ -1,10 +1,11 @@
 """Fixtures for every suite. Unit tests use none of the services below."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.rabbit import RabbitControl
 from tests.support.services import Services, resolve_services
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,3 +24,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def services() -> Iterator[Services]:
     with resolve_services() as found:
         yield found
+
+
+@pytest.fixture
+async def rabbit(services: Services) -> AsyncIterator[RabbitControl]:
+    """Control over RabbitMQ's application; it is always running again after."""
+    control = RabbitControl(services.rabbitmq_control)
+    yield control
+    if control.stopped:
+        await control.start()

@@ -1,9 +1,10 @@
-"""RabbitMQ helpers for tests: purge the topology, watch an exchange."""
+"""RabbitMQ helpers for tests: purge the topology, watch an exchange, stop it."""
 
 import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
@@ -82,3 +83,33 @@ async def watch_queue(amqp_url: str, name: str) -> AsyncIterator[Watcher]:
         yield watcher
     finally:
         await connection.close()
+
+
+@dataclass
+class RabbitControl:
+    """Stops and starts RabbitMQ's application, for outage tests.
+
+    Stopping it affects every client of the server: where other suites share
+    it, run outage tests under one lock (``flock <file> uv run pytest ...``).
+    """
+
+    command: tuple[str, ...]
+    stopped: bool = False
+
+    async def _run(self, action: str) -> None:
+        process = await asyncio.create_subprocess_exec(
+            *self.command,
+            action,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, error = await process.communicate()
+        assert process.returncode == 0, error.decode()
+
+    async def stop(self) -> None:
+        self.stopped = True
+        await self._run("stop_app")
+
+    async def start(self) -> None:
+        await self._run("start_app")
+        self.stopped = False

@@ -1,12 +1,11 @@
 """Registrations across a RabbitMQ restart: every user's user.created arrives once.
 
-This test stops RabbitMQ's application (``services.rabbitmq_control``) for
-everyone using the server: where other suites share it, run it under the
-shared outage lock (``flock <lock file> uv run pytest ...``).
+This test stops RabbitMQ's application (the ``rabbit`` fixture) for everyone
+using the server: where other suites share it, run it under one lock
+(``flock <lock file> uv run pytest ...``).
 """
 
 import asyncio
-import contextlib
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -21,22 +20,12 @@ from bus.commands import RegisterUser
 from bus.replies import ErrorCode, UserView
 from bus.rpc import CommandClient, CommandFailed
 from tests.integration.users.support import PASSWORD, Users, wait_until
+from tests.support.rabbit import RabbitControl
 from tests.support.services import Services
 
 CAPTURE = "test.users.outage.user.created"
 REGISTRATIONS = 40
 STOP_AFTER = 10
-
-
-async def rabbitmqctl(services: Services, *args: str) -> None:
-    process = await asyncio.create_subprocess_exec(
-        *services.rabbitmq_control,
-        *args,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, errors = await process.communicate()
-    assert process.returncode == 0, errors.decode()
 
 
 @pytest.fixture
@@ -68,34 +57,20 @@ async def drain(amqp_url: str, name: str) -> list[dict[str, Any]]:
         return bodies
 
 
-SEND_FAILURES = (
-    CommandFailed,
-    ConnectionError,
-    aio_pika.exceptions.AMQPError,
-    aio_pika.exceptions.ChannelInvalidStateError,
-)
-
-
 @dataclass
 class Registrar:
-    """A client that registers users and gets through a RabbitMQ restart."""
+    """Registers users through one client, across a RabbitMQ restart."""
 
-    amqp_url: str
+    client: CommandClient
     users: Users
-    client: CommandClient | None = None
 
     async def register(self, email: str) -> UUID:
         """Register ``email``, retrying until it is; an earlier try may have landed."""
         command = RegisterUser(email=email, password=PASSWORD)
         while True:
             try:
-                client = await self._connected()
-                reply = await client.send(command, UserView, timeout=3.0)
-            except SEND_FAILURES:
-                # Limitation: CommandClient does not restore its reply
-                # consumer after RabbitMQ restarts, so a failed client is
-                # replaced rather than reused.
-                await self.close()
+                reply = await self.client.send(command, UserView, timeout=3.0)
+            except CommandFailed:
                 await asyncio.sleep(0.2)
                 continue
             if reply.result is not None:
@@ -105,25 +80,14 @@ class Registrar:
             sql = "SELECT id FROM users WHERE email = :email"
             return UUID(await self.users.scalar(sql, email=email))
 
-    async def _connected(self) -> CommandClient:
-        if self.client is None:
-            client = CommandClient(self.amqp_url)
-            await client.connect()
-            self.client = client
-        return self.client
-
-    async def close(self) -> None:
-        client, self.client = self.client, None
-        if client is not None:
-            with contextlib.suppress(*SEND_FAILURES):
-                await client.close()
-
 
 async def test_every_registration_across_a_restart_publishes_its_event_once(
-    services: Services, users: Users, capture: str
+    services: Services, users: Users, capture: str, rabbit: RabbitControl
 ) -> None:
     registered: dict[str, UUID] = {}
-    registrar = Registrar(services.amqp_url, users)
+    client = CommandClient(services.amqp_url)
+    await client.connect()
+    registrar = Registrar(client, users)
 
     async def register_all() -> None:
         for number in range(REGISTRATIONS):
@@ -133,15 +97,13 @@ async def test_every_registration_across_a_restart_publishes_its_event_once(
     registering = asyncio.create_task(register_all())
     try:
         await wait_until(lambda: _at_least(registered, STOP_AFTER), timeout=30)
-        try:
-            await rabbitmqctl(services, "stop_app")
-            registered_before_restart = len(registered)
-        finally:
-            await rabbitmqctl(services, "start_app")
+        await rabbit.stop()
+        registered_before_restart = len(registered)
+        await rabbit.start()
         await asyncio.wait_for(registering, timeout=120)
     finally:
         registering.cancel()
-        await registrar.close()
+        await client.close()
     await wait_until(users.all_published, timeout=60)
     events = await drain(services.amqp_url, capture)
 
@@ -151,6 +113,7 @@ async def test_every_registration_across_a_restart_publishes_its_event_once(
     # One event per user, each in the outbox once...
     event_ids = {event["user_id"]: event["event_id"] for event in events}
     assert set(event_ids) == {str(user_id) for user_id in registered.values()}
+    assert len({event["event_id"] for event in events}) == REGISTRATIONS
     assert await users.scalar("SELECT count(*) FROM outbox") == REGISTRATIONS
     # ...delivered once. Only a publish cut off by the outage before its
     # confirm can be delivered twice (the relay cannot know it arrived); the

@@ -5,7 +5,6 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from aio_pika.exceptions import ChannelInvalidStateError
 
 from bus.commands import (
     ChangeRole,
@@ -18,7 +17,7 @@ from bus.commands import (
 )
 from bus.messages import Actor, Command, Role
 from bus.replies import Done, ErrorCode, ErrorInfo, FieldError, Reply, UserView
-from bus.rpc import CommandFailed, CommandTimeout
+from bus.rpc import BrokerUnavailable, CommandFailed, CommandTimeout
 from tests.unit.gateway.conftest import CLIENT_IP, Harness
 
 REGISTRATION = {
@@ -120,9 +119,8 @@ async def test_throttled_logins_answer_429_with_retry_after(harness: Harness) ->
     ("failure", "status", "code"),
     [
         (CommandTimeout("no reply"), 504, "timeout"),
-        (CommandFailed("not connected"), 503, "unavailable"),
-        (ChannelInvalidStateError("closed"), 503, "unavailable"),
-        (ConnectionError("refused"), 503, "unavailable"),
+        (CommandFailed("closed before the reply"), 503, "unavailable"),
+        (BrokerUnavailable("not connected"), 503, "unavailable"),
     ],
 )
 async def test_a_command_without_a_reply_maps_to_504_or_503(

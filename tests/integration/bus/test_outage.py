@@ -1,58 +1,29 @@
-"""A RabbitMQ outage delays events in the outbox; it never loses or repeats them.
+"""A RabbitMQ outage delays events and commands; it never loses or repeats them.
 
 These tests stop RabbitMQ for everyone using it: run them under
 ``flock /tmp/sf/rabbit-outage.lock``.
 """
 
-import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from uuid import uuid4
 
 import pytest
 from sqlmodel import select
 
+from bus.commands import RegisterUser
 from bus.events import UserDeleted
 from bus.outbox import OutboxMessage, OutboxRelay, stage
 from bus.publisher import ReliablePublisher
-from tests.integration.bus.support import Database, eventually, queue_depth
-from tests.support.rabbit import watch_queue
-from tests.support.services import Services
+from bus.replies import UserView
+from bus.rpc import CommandFailed
+from tests.integration.bus.support import (
+    BusService,
+    Database,
+    eventually,
+    queue_depth,
+)
+from tests.support.rabbit import RabbitControl, watch_queue
 
 DURABLE_QUEUE = "auth.user.deleted"
-
-
-@dataclass
-class RabbitControl:
-    command: tuple[str, ...]
-    stopped: bool = False
-
-    async def _run(self, action: str) -> None:
-        process = await asyncio.create_subprocess_exec(
-            *self.command,
-            action,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        _, error = await process.communicate()
-        assert process.returncode == 0, error.decode()
-
-    async def stop(self) -> None:
-        self.stopped = True
-        await self._run("stop_app")
-
-    async def start(self) -> None:
-        await self._run("start_app")
-        self.stopped = False
-
-
-@pytest.fixture
-async def rabbit(services: Services) -> AsyncIterator[RabbitControl]:
-    control = RabbitControl(services.rabbitmq_control)
-    yield control
-    if control.stopped:
-        # Never leave RabbitMQ down for the tests that follow.
-        await control.start()
 
 
 async def test_events_staged_during_an_outage_all_arrive_once_it_ends(
@@ -98,3 +69,28 @@ async def test_events_staged_during_an_outage_all_arrive_once_it_ends(
     assert sorted(message.message_id or "" for message in watcher.messages) == sorted(
         str(event.event_id) for event in staged
     )
+
+
+async def test_the_command_client_sends_again_once_rabbitmq_is_back(
+    service: BusService, rabbit: RabbitControl
+) -> None:
+    def register(email: str) -> RegisterUser:
+        return RegisterUser(email=email, password="a-long-enough-password")
+
+    before = await service.client.send(register("before@example.com"), UserView)
+    await rabbit.stop()
+    with pytest.raises(CommandFailed):
+        await service.client.send(register("during@example.com"), UserView, timeout=1)
+    await rabbit.start()
+
+    async def answered() -> bool:
+        try:
+            reply = await service.client.send(
+                register("after@example.com"), UserView, timeout=1
+            )
+        except CommandFailed:
+            return False
+        return reply.ok
+
+    await eventually(answered, timeout=60.0)
+    assert before.ok
