@@ -202,3 +202,9 @@ async def replica(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
 def no_secret_in_any_response(secrets_seen: Secrets) -> Iterator[None]:
     yield
     assert secrets_seen.leaks() == []
+
+
+@pytest.fixture(scope="session")
+def services(services: Services) -> Services:
+    """The shared services, with a RabbitMQ virtual host of this suite's own."""
+    return services.isolated("e2e")

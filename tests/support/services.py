@@ -10,19 +10,26 @@ In order of preference:
 3. otherwise the local services on their default ports.
 
 Databases are named ``<STREAMFLOW_TEST_DB_PREFIX>_<context>`` (default prefix
-``sf_test``), created and migrated by the fixtures.
+``sf_test``), created and migrated by the fixtures. Each suite also gets a
+RabbitMQ virtual host of its own (``Services.isolated``): a suite's running
+consumers must never answer another suite's commands or take its events.
 """
 
 import os
+import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.engine import make_url
 
 LOCAL_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 LOCAL_MARIADB = "mysql+aiomysql://root@127.0.0.1:3306/"
 LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/"
+
+# configure, write and read permissions on every resource of a virtual host
+ALL = (".*", ".*", ".*")
 
 ENV_AMQP = "STREAMFLOW_TEST_AMQP_URL"
 ENV_MARIADB = "STREAMFLOW_TEST_MARIADB_URL"
@@ -36,6 +43,31 @@ class Services:
     postgres_url: str
     # How to stop and start RabbitMQ's application for outage tests.
     rabbitmq_control: tuple[str, ...]
+
+    def isolated(self, suite: str) -> "Services":
+        """These services with a RabbitMQ virtual host of ``suite``'s own.
+
+        The virtual host ``<prefix>_<suite>`` is created with rabbitmqctl
+        (idempotent) and the URL's user is given every permission on it.
+        """
+        parts = urlsplit(self.amqp_url)
+        vhost = f"{db_prefix()}_{suite}"
+        user = parts.username or "guest"
+        add = subprocess.run(
+            [*self.rabbitmq_control, "add_vhost", vhost],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if add.returncode != 0 and "already_exists" not in add.stderr + add.stdout:
+            raise RuntimeError(f"cannot create vhost {vhost}: {add.stderr}")
+        subprocess.run(
+            [*self.rabbitmq_control, "set_permissions", "-p", vhost, user, *ALL],
+            capture_output=True,
+            check=True,
+        )
+        isolated_url = urlunsplit((parts.scheme, parts.netloc, f"/{vhost}", "", ""))
+        return replace(self, amqp_url=isolated_url)
 
     def database_url(self, dialect: str, name: str) -> str:
         server = self.mariadb_url if dialect == "mariadb" else self.postgres_url

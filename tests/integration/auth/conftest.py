@@ -92,3 +92,9 @@ async def stack(running: Stack) -> Stack:
     """The running contexts, with empty tables and purged queues."""
     await running.clean()
     return running
+
+
+@pytest.fixture(scope="session")
+def services(services: Services) -> Services:
+    """The shared services, with a RabbitMQ virtual host of this suite's own."""
+    return services.isolated("auth")

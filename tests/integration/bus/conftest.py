@@ -171,3 +171,9 @@ def _user(command: RegisterUser) -> UserView:
         created_at=now,
         updated_at=now,
     )
+
+
+@pytest.fixture(scope="session")
+def services(services: Services) -> Services:
+    """The shared services, with a RabbitMQ virtual host of this suite's own."""
+    return services.isolated("bus")

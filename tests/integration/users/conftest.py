@@ -95,3 +95,9 @@ async def http(runtime: ServiceRuntime) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def users(commands: CommandClient, engine: AsyncEngine) -> Users:
     return Users(commands, engine)
+
+
+@pytest.fixture(scope="session")
+def services(services: Services) -> Services:
+    """The shared services, with a RabbitMQ virtual host of this suite's own."""
+    return services.isolated("users")
