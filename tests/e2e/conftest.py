@@ -1,7 +1,7 @@
 """Every process for real: users, auth and two gateways, each on a free port.
 
-The session drops and recreates the test databases (``<prefix>_users`` on
-MariaDB, ``<prefix>_auth`` on PostgreSQL), migrates them, purges the queues,
+The session drops and recreates the test databases (``<prefix>_e2e_users`` on
+MariaDB, ``<prefix>_e2e_auth`` on PostgreSQL), migrates them, purges the queues,
 seeds the admin, starts the processes and waits until each answers
 ``/readyz``. Tests talk to the gateway only, over HTTP, and watch RabbitMQ for
 events. Every test works with accounts of its own, so no data is cleaned
@@ -30,7 +30,7 @@ from tests.support.processes import (
     run_to_completion,
 )
 from tests.support.rabbit import purge_topology
-from tests.support.services import Services, db_prefix
+from tests.support.services import Services
 
 ADMIN_EMAIL = "admin@streamflow.local"
 # Low, so the throttling test is quick; per address high, so the tests that
@@ -99,8 +99,8 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def stack(
     services: Services, logs: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
-    users_db = services.database_url("mariadb", f"{db_prefix()}_users")
-    auth_db = services.database_url("postgres", f"{db_prefix()}_auth")
+    users_db = services.database_url("mariadb", services.database("users"))
+    auth_db = services.database_url("postgres", services.database("auth"))
     for url, ini in (
         (users_db, ROOT / "contexts/users/alembic.ini"),
         (auth_db, ROOT / "contexts/auth/alembic.ini"),

@@ -9,10 +9,11 @@ In order of preference:
    with testcontainers for the session;
 3. otherwise the local services on their default ports.
 
-Databases are named ``<STREAMFLOW_TEST_DB_PREFIX>_<context>`` (default prefix
-``sf_test``), created and migrated by the fixtures. Each suite also gets a
-RabbitMQ virtual host of its own (``Services.isolated``): a suite's running
-consumers must never answer another suite's commands or take its events.
+Each suite gets a RabbitMQ virtual host and databases of its own
+(``Services.isolated``), named ``<STREAMFLOW_TEST_DB_PREFIX>_<suite>`` and
+``<STREAMFLOW_TEST_DB_PREFIX>_<suite>_<context>`` (default prefix ``sf_test``),
+created and migrated by the fixtures: a suite's running processes must never
+answer another suite's commands, take its events or relay its outbox.
 """
 
 import os
@@ -43,6 +44,8 @@ class Services:
     postgres_url: str
     # How to stop and start RabbitMQ's application for outage tests.
     rabbitmq_control: tuple[str, ...]
+    # The suite these services are isolated for ("" before ``isolated``).
+    suite: str = ""
 
     def isolated(self, suite: str) -> "Services":
         """These services with a RabbitMQ virtual host of ``suite``'s own.
@@ -67,7 +70,15 @@ class Services:
             check=True,
         )
         isolated_url = urlunsplit((parts.scheme, parts.netloc, f"/{vhost}", "", ""))
-        return replace(self, amqp_url=isolated_url)
+        return replace(self, amqp_url=isolated_url, suite=suite)
+
+    def database(self, context: str) -> str:
+        """The name of ``context``'s test database in this suite.
+
+        Suites never share a database: a process one suite leaves running
+        (its outbox relay, say) must not act on another suite's rows.
+        """
+        return "_".join(part for part in (db_prefix(), self.suite, context) if part)
 
     def database_url(self, dialect: str, name: str) -> str:
         server = self.mariadb_url if dialect == "mariadb" else self.postgres_url

@@ -1,7 +1,7 @@
 """Auth against the real services, with the real users context beside it.
 
-Once per session the databases ``<prefix>_auth`` (PostgreSQL) and
-``<prefix>_users`` (MariaDB) are dropped, created and migrated by Alembic,
+Once per session the databases ``<prefix>_auth_auth`` (PostgreSQL) and
+``<prefix>_auth_users`` (MariaDB) are dropped, created and migrated by Alembic,
 and both contexts are served over HTTP in this process, each with its bus
 runtime. Every test starts with empty tables and purged queues.
 """
@@ -29,14 +29,14 @@ from tests.integration.auth.support import (
     Stack,
     recreate_database,
 )
-from tests.support.services import Services, db_prefix
+from tests.support.services import Services
 
 
 @pytest.fixture(scope="session")
 async def running(services: Services) -> AsyncIterator[Stack]:
     configure_logging("INFO", json=True)
-    auth_url = services.database_url("postgresql", f"{db_prefix()}_auth")
-    users_url = services.database_url("mariadb", f"{db_prefix()}_users")
+    auth_url = services.database_url("postgresql", services.database("auth"))
+    users_url = services.database_url("mariadb", services.database("users"))
     await recreate_database(auth_url)
     await recreate_database(users_url)
 

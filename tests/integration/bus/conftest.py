@@ -1,6 +1,6 @@
 """Fixtures for the bus against the real RabbitMQ, MariaDB and PostgreSQL.
 
-The bus's own test database ``<prefix>_bus`` exists on both servers with the
+The bus's own test database ``<prefix>_bus_bus`` exists on both servers with the
 outbox and inbox tables (built by ``bus.migrations``), emptied before each
 test. The whole topology is declared once; its queues are purged before each
 test that touches RabbitMQ.
@@ -39,7 +39,7 @@ from tests.integration.bus.support import (
     bus_settings,
 )
 from tests.support.rabbit import purge_topology
-from tests.support.services import Services, db_prefix
+from tests.support.services import Services
 
 
 def _rebuild_tables(connection: Connection) -> None:
@@ -54,7 +54,7 @@ def _rebuild_tables(connection: Connection) -> None:
 async def databases(services: Services) -> AsyncIterator[dict[str, Database]]:
     found: dict[str, Database] = {}
     for dialect in DIALECTS:
-        url = services.database_url(dialect, f"{db_prefix()}_bus")
+        url = services.database_url(dialect, services.database("bus"))
         await ensure_database(url)
         engine = create_engine(url, pool_size=5)
         async with engine.begin() as connection:

@@ -1,6 +1,6 @@
 """The users context against the real MariaDB and RabbitMQ, in this process.
 
-Once per session the database ``<prefix>_users`` is dropped, created and
+Once per session the database ``<prefix>_users_users`` is dropped, created and
 migrated by Alembic, and the users runtime starts (``create_runtime`` and
 ``runtime.start()``). Before each test its tables are emptied and every queue
 of the topology is purged.
@@ -21,7 +21,7 @@ from contexts.users.app import build_api, create_runtime, prepare_database
 from contexts.users.settings import UsersSettings
 from tests.integration.users.support import Users
 from tests.support.rabbit import purge_topology
-from tests.support.services import Services, db_prefix
+from tests.support.services import Services
 
 TABLES = ("users", "outbox", "inbox")
 
@@ -43,7 +43,7 @@ async def settings(services: Services) -> UsersSettings:
     settings = UsersSettings(
         environment="test",
         amqp_url=services.amqp_url,
-        database_url=services.database_url("mariadb", f"{db_prefix()}_users"),
+        database_url=services.database_url("mariadb", services.database("users")),
         max_attempts=3,
         retry_base_delay=0.05,
     )
