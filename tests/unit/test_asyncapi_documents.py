@@ -19,7 +19,7 @@ def _clean_env(tmp_path: Path) -> dict[str, str]:
     keep = ("PATH", "HOME", "LANG", "SYSTEMROOT")
     env = {key: os.environ[key] for key in keep if key in os.environ}
     env["PYTHONPATH"] = str(ROOT)
-    env["AUTH_KEYS_DIR"] = str(tmp_path / "keys")
+    env["AUTH_DEV_KEYS_DIR"] = str(tmp_path / "keys")
     return env
 
 
