@@ -11,16 +11,9 @@ from enum import StrEnum
 from typing import ClassVar
 from uuid import UUID, uuid4
 
-import email_validator
 from pydantic import BaseModel, ConfigDict, Field
 
 from bus.correlation import current_correlation_id
-
-# The documented development admin is admin@streamflow.local. email-validator
-# refuses the special-use name "local" by default, which would make every
-# contract (registration, login, user.created) reject that address.
-if "local" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
-    email_validator.SPECIAL_USE_DOMAIN_NAMES.remove("local")
 
 
 def utcnow() -> datetime:

@@ -19,7 +19,7 @@ class UsersSettings(DatabaseSettings):
         description="SQLAlchemy async URL of the users database (MariaDB).",
     )
     admin_email: str = Field(
-        default="admin@streamflow.local",
+        default="admin@streamflow.example",
         description="Email of the admin account the seeder creates.",
     )
     admin_password: str = Field(

@@ -32,7 +32,7 @@ from tests.support.processes import (
 from tests.support.rabbit import purge_topology
 from tests.support.services import Services
 
-ADMIN_EMAIL = "admin@streamflow.local"
+ADMIN_EMAIL = "admin@streamflow.example"
 # Low, so the throttling test is quick; per address high, so the tests that
 # fail logins on purpose never throttle each other (they share 127.0.0.1).
 MAX_FAILURES_PER_ACCOUNT = 3

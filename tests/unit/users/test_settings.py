@@ -18,7 +18,7 @@ def test_defaults_are_the_documented_development_values(
     assert settings.database_url == (
         "mysql+aiomysql://root@127.0.0.1:3306/streamflow_users"
     )
-    assert settings.admin_email == "admin@streamflow.local"
+    assert settings.admin_email == "admin@streamflow.example"
     assert settings.admin_password == "Admin123!"
     assert settings.seed_password == "Password123!"
 
