@@ -188,6 +188,10 @@ class OutboxRelay:
             published_at = _now()
             for row, outcome in zip(rows, outcomes, strict=True):
                 if isinstance(outcome, BaseException):
+                    # Limitation: a row that failed waits out its back-off
+                    # (at most MAX_BACKOFF) while later rows may go out, so
+                    # after a failure events can arrive out of order. Events
+                    # carry ids and consumers reload state; none relies on order.
                     row.attempts += 1
                     delay = min(timedelta(seconds=0.2 * 2**row.attempts), MAX_BACKOFF)
                     row.next_attempt_at = published_at + delay

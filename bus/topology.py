@@ -94,6 +94,10 @@ def forwarded_queue(context: str, exchange: str) -> RabbitQueue:
 
 def command_queue(command: type[Command]) -> RabbitQueue:
     """The queue a command is sent to."""
+    # Limitation: a command that expires unanswered (its context was down or
+    # slow) is dead-lettered to ``<command>.dlq`` with x-death reason
+    # "expired", like any other dead letter. It is never executed: moved back,
+    # its past deadline makes the consumer drop it.
     return _reliable_queue(command.name)
 
 
@@ -108,6 +112,9 @@ def retry_queue(queue: str) -> RabbitQueue:
     Each message carries its own expiration (its back-off); when it expires
     RabbitMQ dead-letters it through the default exchange back to ``queue``.
     """
+    # Limitation: RabbitMQ expires messages at the head of a queue only, so a
+    # retry with a long back-off delays the shorter ones queued behind it, by
+    # at most the longest back-off (bus.consumer.MAX_BACKOFF_SECONDS).
     return RabbitQueue(
         f"{queue}.retry",
         durable=True,
