@@ -183,4 +183,5 @@ class FakeCommands:
             raise self.failure
         reply = self.responders[command.name](command)
         # As the real client does: the reply is parsed as the expected result.
-        return Reply[result].model_validate_json(reply.model_dump_json())  # type: ignore[valid-type]
+        typed = Reply[result]  # type: ignore[valid-type]
+        return typed.model_validate_json(reply.model_dump_json())
