@@ -21,7 +21,7 @@ import structlog
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Session
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, SQLModel, col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bus.db import UTCDateTime
@@ -185,31 +185,45 @@ class OutboxRelay:
                 *(self._publish(row) for row in rows), return_exceptions=True
             )
 
-            published_at = _now()
+            settled_at = _now()
+            published: list[UUID] = []
             for row, outcome in zip(rows, outcomes, strict=True):
                 if isinstance(outcome, BaseException):
-                    # Limitation: a row that failed waits out its back-off
-                    # (at most MAX_BACKOFF) while later rows may go out, so
-                    # after a failure events can arrive out of order. Events
-                    # carry ids and consumers reload state; none relies on order.
-                    row.attempts += 1
-                    delay = min(timedelta(seconds=0.2 * 2**row.attempts), MAX_BACKOFF)
-                    row.next_attempt_at = published_at + delay
-                    if self._retry_due is None or row.next_attempt_at < self._retry_due:
-                        self._retry_due = row.next_attempt_at
-                    row.last_error = repr(outcome)[:500]
-                    log.warning(
-                        "outbox.publish_failed",
-                        event_id=str(row.id),
-                        event_type=row.event_type,
-                        attempts=row.attempts,
-                        error=row.last_error,
-                    )
+                    self._schedule_retry(row, outcome, settled_at)
                 else:
-                    row.published_at = published_at
-                    row.last_error = None
-                session.add(row)
+                    published.append(row.id)
+            if published:
+                # One statement for the batch: an UPDATE per row took about
+                # half of the relay's time.
+                await session.exec(
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id).in_(published))
+                    .values(published_at=settled_at, last_error=None)
+                    .execution_options(synchronize_session=False)
+                )
             return len(rows)
+
+    def _schedule_retry(
+        self, row: OutboxMessage, error: BaseException, now: datetime
+    ) -> None:
+        """Record a failed publish and when to try the row again."""
+        # Limitation: a row that failed waits out its back-off (at most
+        # MAX_BACKOFF) while later rows may go out, so after a failure events
+        # can arrive out of order. Events carry ids and consumers reload
+        # state; none relies on order.
+        row.attempts += 1
+        delay = min(timedelta(seconds=0.2 * 2**row.attempts), MAX_BACKOFF)
+        row.next_attempt_at = now + delay
+        if self._retry_due is None or row.next_attempt_at < self._retry_due:
+            self._retry_due = row.next_attempt_at
+        row.last_error = repr(error)[:500]
+        log.warning(
+            "outbox.publish_failed",
+            event_id=str(row.id),
+            event_type=row.event_type,
+            attempts=row.attempts,
+            error=row.last_error,
+        )
 
     async def _publish(self, row: OutboxMessage) -> None:
         await self._publisher.publish(
