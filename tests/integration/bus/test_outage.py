@@ -1,7 +1,8 @@
 """A RabbitMQ outage delays events and commands; it never loses or repeats them.
 
-These tests stop RabbitMQ for everyone using it: run them under
-``flock /tmp/sf/rabbit-outage.lock``.
+These tests stop RabbitMQ for everyone using it (the ``rabbit`` fixture):
+where other suites share the server, run them under one lock
+(``flock <lock file> uv run pytest ...``).
 """
 
 from uuid import uuid4
