@@ -221,6 +221,26 @@ def test_env_example_is_generated_from_the_current_settings_classes() -> None:
     )
 
 
+def test_the_readme_names_every_variable_of_env_example() -> None:
+    variables = re.findall(
+        r"^#? ?([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M
+    )
+    readme = (ROOT / "README.md").read_text()
+    prefixes = tuple(env_name(process.settings_type(), "") for process in PROCESSES)
+
+    def named(variable: str) -> bool:
+        if f"`{variable}`" in readme:
+            return True
+        # Shared settings are listed once, without their process's prefix.
+        return any(
+            variable.startswith(prefix) and f"`{variable[len(prefix) :]}`" in readme
+            for prefix in prefixes
+        )
+
+    assert variables
+    assert [variable for variable in variables if not named(variable)] == []
+
+
 # ----------------------------------------------------------------- workflow
 
 
