@@ -49,7 +49,7 @@ from bus.service import ServiceRuntime
 from contexts.users.app import prepare_database
 from contexts.users.models import User, now
 from contexts.users.service import (
-    created_event,
+    add_account,
     email_taken,
     hash_password,
     normalise_email,
@@ -118,14 +118,13 @@ async def ensure_admin(runtime: ServiceRuntime, settings: UsersSettings) -> bool
     async with runtime.sessions() as session, session.begin():
         if await email_taken(session, email):
             return False
-        admin = User(
-            email=email,
-            password_hash=await hash_password(settings.admin_password),
+        admin = await add_account(
+            session,
+            email,
+            password=settings.admin_password,
             full_name=ADMIN_NAME,
             role=Role.ADMIN,
         )
-        session.add(admin)
-        stage(session, created_event(admin))
     log.info("seed.admin_created", user_id=str(admin.id))
     return True
 

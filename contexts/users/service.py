@@ -204,18 +204,33 @@ async def register(session: AsyncSession, command: RegisterUser) -> UserView:
         raise CommandError(ErrorCode.CONFLICT, EMAIL_TAKEN)
 
     full_name = normalise_name(command.full_name) if command.full_name else None
+    user = await add_account(
+        session, email, password=command.password, full_name=full_name, role=Role.FREE
+    )
+    log.info("user.registered", user_id=str(user.id))
+    return view(user)
+
+
+async def add_account(
+    session: AsyncSession,
+    email: str,
+    *,
+    password: str,
+    full_name: str | None,
+    role: Role,
+) -> User:
+    """Add an account with a normalised, free ``email`` and stage ``user.created``."""
     user = User(
         email=email,
-        password_hash=await hash_password(command.password),
+        password_hash=await hash_password(password),
         full_name=full_name,
-        role=Role.FREE,
+        role=role,
     )
     session.add(user)
     await _flush(session)
 
     stage(session, created_event(user))
-    log.info("user.registered", user_id=str(user.id))
-    return view(user)
+    return user
 
 
 def created_event(user: User) -> UserCreated:

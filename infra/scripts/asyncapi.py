@@ -22,16 +22,22 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "asyncapi"
 
-# Context name -> module with ``create_asyncapi_app``.
-CONTEXTS = {
-    "users": "contexts.users.app",
-    "auth": "contexts.auth.app",
-}
+
+def contexts() -> dict[str, str]:
+    """Context name -> module with ``create_asyncapi_app``, from the one
+    registry of processes (``infra.scripts.stack.PROCESSES``)."""
+    from infra.scripts.stack import built_processes
+
+    return {
+        process.name: f"{process.package}.app"
+        for process in built_processes()
+        if process.package.startswith("contexts.")
+    }
 
 
 def render(context: str) -> str:
     """The context's AsyncAPI document as stable, diff-friendly JSON."""
-    module = importlib.import_module(CONTEXTS[context])
+    module = importlib.import_module(contexts()[context])
     app = module.create_asyncapi_app()
     document: Any = app.schema.to_specification().to_jsonable()
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -49,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     stale = []
-    for context in CONTEXTS:
+    for context in contexts():
         rendered = render(context)
         path = document_path(context)
         current = path.read_text(encoding="utf-8") if path.exists() else None
